@@ -1,0 +1,1 @@
+"""VIP Operations Console: the application (everything that is not drawing widgets)."""
