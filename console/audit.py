@@ -99,9 +99,17 @@ def command(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             }
             session.add(
                 AuditLog(
-                    at=dt.datetime.now(dt.timezone.utc), actor_user_id=actor.user_id, actor=actor.username,
-                    action=action, entity=rec.entity, entity_id=rec.entity_id, batch=rec.batch,
-                    params=_json(params), counts=_json(rec.counts), before=_json(rec.before), after=_json(rec.after),
+                    at=dt.datetime.now(dt.UTC),
+                    actor_user_id=actor.user_id,
+                    actor=actor.username,
+                    action=action,
+                    entity=rec.entity,
+                    entity_id=rec.entity_id,
+                    batch=rec.batch,
+                    params=_json(params),
+                    counts=_json(rec.counts),
+                    before=_json(rec.before),
+                    after=_json(rec.after),
                 )
             )
             session.flush()

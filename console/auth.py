@@ -140,7 +140,10 @@ def create_user(
             raise AuthError("That staff member already has a login.")
     validate_new_password(password, username=username)
     user = User(
-        username=username, role=role, staff_id=staff_id, password_hash=hash_password(password),
+        username=username,
+        role=role,
+        staff_id=staff_id,
+        password_hash=hash_password(password),
         must_change_password=must_change_password,
     )
     session.add(user)

@@ -6,7 +6,7 @@ Loaded from the YAML files in seed/reference/ into any database that has none ye
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from models import (
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "seed" / "reference"
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_reference(name: str) -> Any:
     with open(REFERENCE_DIR / f"{name}.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
@@ -69,13 +69,20 @@ def _load_tiers(session: Session) -> int:
         spend = row.get("min_spend_yuan")
         session.add(
             TierLevel(
-                rank=row["rank"], code=row["code"], name_en=row["name_en"], name_zh=row["name_zh"],
+                rank=row["rank"],
+                code=row["code"],
+                name_en=row["name_en"],
+                name_zh=row["name_zh"],
                 min_spend_fen=None if spend is None else int(spend) * 100,
-                min_purchases=row.get("min_purchases"), require_both=bool(row.get("require_both")),
-                ratio=row.get("ratio"), units=row["units"], contact_days=row.get("contact_days"),
+                min_purchases=row.get("min_purchases"),
+                require_both=bool(row.get("require_both")),
+                ratio=row.get("ratio"),
+                units=row["units"],
+                contact_days=row.get("contact_days"),
                 designation_only=bool(row.get("designation_only")),
                 enterprise_only=bool(row.get("enterprise_only")),
-                color=row["color"], effective_from=effective,
+                color=row["color"],
+                effective_from=effective,
             )
         )
     return len(data["tiers"])
@@ -83,22 +90,29 @@ def _load_tiers(session: Session) -> int:
 
 def _load_scorecards(session: Session) -> int:
     count = 0
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for card in read_reference("scorecards")["scorecards"]:
         sc = Scorecard(code=card["code"], stream=card["stream"], name_en=card["name_en"], name_zh=card["name_zh"])
         session.add(sc)
         session.flush()
         version = ScorecardVersion(
-            scorecard_id=sc.id, version=card.get("version", 1), status="active",
-            pass_mark=float(card.get("pass_mark", 80)), activated_at=now,
+            scorecard_id=sc.id,
+            version=card.get("version", 1),
+            status="active",
+            pass_mark=float(card.get("pass_mark", 80)),
+            activated_at=now,
         )
         session.add(version)
         session.flush()
         sections: dict[str, int] = {}
         for pos, sec in enumerate(card["sections"]):
             section = ScorecardSection(
-                version_id=version.id, code=sec["code"], name_en=sec["name_en"], name_zh=sec["name_zh"],
-                weight=float(sec["weight"]), position=pos,
+                version_id=version.id,
+                code=sec["code"],
+                name_en=sec["name_en"],
+                name_zh=sec["name_zh"],
+                weight=float(sec["weight"]),
+                position=pos,
             )
             session.add(section)
             session.flush()
@@ -106,16 +120,27 @@ def _load_scorecards(session: Session) -> int:
             for ipos, item in enumerate(sec["items"]):
                 session.add(
                     ScorecardItem(
-                        section_id=section.id, code=item["code"], text_en=item["text_en"], text_zh=item["text_zh"],
-                        kind=item["kind"], max_points=int(item["max_points"]), na_allowed=bool(item.get("na_allowed")),
-                        guidance_en=item.get("guidance_en"), guidance_zh=item.get("guidance_zh"), position=ipos,
+                        section_id=section.id,
+                        code=item["code"],
+                        text_en=item["text_en"],
+                        text_zh=item["text_zh"],
+                        kind=item["kind"],
+                        max_points=int(item["max_points"]),
+                        na_allowed=bool(item.get("na_allowed")),
+                        guidance_en=item.get("guidance_en"),
+                        guidance_zh=item.get("guidance_zh"),
+                        position=ipos,
                     )
                 )
         for vio in card.get("violations", []):
             session.add(
                 ScorecardViolation(
-                    version_id=version.id, code=vio["code"], text_en=vio["text_en"], text_zh=vio["text_zh"],
-                    rule=vio["rule"], section_id=sections.get(vio["section"]) if vio.get("section") else None,
+                    version_id=version.id,
+                    code=vio["code"],
+                    text_en=vio["text_en"],
+                    text_zh=vio["text_zh"],
+                    rule=vio["rule"],
+                    section_id=sections.get(vio["section"]) if vio.get("section") else None,
                 )
             )
         count += 1
@@ -128,31 +153,47 @@ def _load_reception(session: Session) -> int:
         session.add(Department(code=dep["code"], name_en=dep["name_en"], name_zh=dep["name_zh"]))
     for lvl in data["levels"]:
         level = ReceptionLevel(
-            level=lvl["level"], name_en=lvl["name_en"], name_zh=lvl["name_zh"],
-            applies_to_en=lvl["applies_to_en"], applies_to_zh=lvl["applies_to_zh"],
-            reinforcements=lvl.get("reinforcements"), on_duty=lvl.get("on_duty"),
-            shift_groups=lvl.get("shift_groups"), rotation_hours=lvl.get("rotation_hours"),
-            post_count=lvl.get("post_count") or 0, cordon_zone=bool(lvl.get("cordon_zone")), source=lvl.get("source"),
+            level=lvl["level"],
+            name_en=lvl["name_en"],
+            name_zh=lvl["name_zh"],
+            applies_to_en=lvl["applies_to_en"],
+            applies_to_zh=lvl["applies_to_zh"],
+            reinforcements=lvl.get("reinforcements"),
+            on_duty=lvl.get("on_duty"),
+            shift_groups=lvl.get("shift_groups"),
+            rotation_hours=lvl.get("rotation_hours"),
+            post_count=lvl.get("post_count") or 0,
+            cordon_zone=bool(lvl.get("cordon_zone")),
+            source=lvl.get("source"),
         )
         session.add(level)
         session.flush()
         for post in lvl.get("posts") or []:
             session.add(
                 GuardPost(
-                    level_id=level.id, number=post["number"], location_en=post["location_en"],
-                    location_zh=post["location_zh"], duty_en=post["duty_en"], duty_zh=post["duty_zh"],
+                    level_id=level.id,
+                    number=post["number"],
+                    location_en=post["location_en"],
+                    location_zh=post["location_zh"],
+                    duty_en=post["duty_en"],
+                    duty_zh=post["duty_zh"],
                 )
             )
     return len(data["levels"])
 
 
 def _load_templates(session: Session) -> int:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     data = read_reference("templates")
     for tpl in data["templates"]:
         template = ChecklistTemplate(
-            code=tpl["code"], version=tpl.get("version", 1), status="active", name_en=tpl["name_en"],
-            name_zh=tpl["name_zh"], owner_department=tpl.get("owner_department"), source=tpl.get("source"),
+            code=tpl["code"],
+            version=tpl.get("version", 1),
+            status="active",
+            name_en=tpl["name_en"],
+            name_zh=tpl["name_zh"],
+            owner_department=tpl.get("owner_department"),
+            source=tpl.get("source"),
             activated_at=now,
         )
         session.add(template)
@@ -160,13 +201,22 @@ def _load_templates(session: Session) -> int:
         for item in tpl["items"]:
             session.add(
                 TemplateItem(
-                    template_id=template.id, seq=item["seq"], phase=item["phase"], phase_en=item["phase_en"],
-                    phase_zh=item["phase_zh"], text_en=item["text_en"], text_zh=item["text_zh"],
-                    department=item["department"], timing=item["timing"], anchor=item.get("anchor"),
+                    template_id=template.id,
+                    seq=item["seq"],
+                    phase=item["phase"],
+                    phase_en=item["phase_en"],
+                    phase_zh=item["phase_zh"],
+                    text_en=item["text_en"],
+                    text_zh=item["text_zh"],
+                    department=item["department"],
+                    timing=item["timing"],
+                    anchor=item.get("anchor"),
                     offset_minutes=item.get("offset_minutes"),
                     levels=",".join(str(x) for x in item.get("levels", [1, 2, 3])),
-                    required=bool(item.get("required", True)), critical=bool(item.get("critical", False)),
-                    evidence_required=bool(item.get("evidence_required", False)), source=item.get("source"),
+                    required=bool(item.get("required", True)),
+                    critical=bool(item.get("critical", False)),
+                    evidence_required=bool(item.get("evidence_required", False)),
+                    source=item.get("source"),
                 )
             )
     return len(data["templates"])
@@ -177,8 +227,12 @@ def _load_discipline(session: Session) -> int:
     for rule in rules:
         session.add(
             DisciplineRule(
-                code=rule["code"], category=rule["category"], text_en=rule["text_en"], text_zh=rule["text_zh"],
-                points=int(rule.get("points") or 0), source=rule.get("source"),
+                code=rule["code"],
+                category=rule["category"],
+                text_en=rule["text_en"],
+                text_zh=rule["text_zh"],
+                points=int(rule.get("points") or 0),
+                source=rule.get("source"),
             )
         )
     return len(rules)

@@ -9,8 +9,19 @@ from sqlmodel import Field, SQLModel
 from models.base import one_of, utc_field
 
 ASSIGNMENT_REASONS = (
-    "new_vip", "rebalance", "manager_leave", "manager_exit", "cover", "cover_end",
-    "customer_request", "performance", "tier_change", "import", "undo", "auto_assign", "seed",
+    "new_vip",
+    "rebalance",
+    "manager_leave",
+    "manager_exit",
+    "cover",
+    "cover_end",
+    "customer_request",
+    "performance",
+    "tier_change",
+    "import",
+    "undo",
+    "auto_assign",
+    "seed",
 )
 BATCH_KINDS = ("auto_assign", "rebalance", "leave_cover", "exit", "import", "bulk", "undo", "seed")
 

@@ -10,8 +10,15 @@ from models.base import one_of, utc_field
 
 CALL_STREAMS = ("maintenance", "ob")
 CALL_TYPES = (
-    "onboarding_visit", "rights_notification", "care", "retention", "winback", "complaint_followup",
-    "upsell", "campaign", "renewal",
+    "onboarding_visit",
+    "rights_notification",
+    "care",
+    "retention",
+    "winback",
+    "complaint_followup",
+    "upsell",
+    "campaign",
+    "renewal",
 )
 CALL_OUTCOMES = ("connected", "no_answer", "busy", "refused", "wrong_number", "callback_requested")
 CALL_RESULTS = ("success", "declined", "escalated", "pending")

@@ -1,0 +1,85 @@
+"""Command line: python -m console migrate | create-admin | worker | check-db."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from console.db import DatabaseConfigError, make_engine, redact, session_scope
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console", description="VIP Operations Console administration")
+    parser.add_argument("--database-url", help="overrides CONSOLE_DATABASE_URL")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help="upgrade the schema to the newest revision and load missing reference data")
+    admin = sub.add_parser("create-admin", help="create the first admin of a real deployment")
+    admin.add_argument("--username", default="admin")
+    admin.add_argument(
+        "--password-env",
+        default="CONSOLE_ADMIN_PASSWORD",
+        help="read the password from this environment variable instead of prompting",
+    )
+    worker = sub.add_parser("worker", help="run the job worker in this process")
+    worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
+    sub.add_parser("check-db", help="connect once and say whether the database answers")
+    args = parser.parse_args(argv)
+
+    try:
+        engine = make_engine(args.database_url)
+    except DatabaseConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    if args.cmd == "check-db":
+        print(f"ok: {redact(str(engine.url))}")
+        return 0
+    if args.cmd == "migrate":
+        from console.migrate import current_revision, upgrade
+
+        before = current_revision(engine)
+        upgrade(engine)
+        print(f"database at {redact(str(engine.url))}: {before or 'empty'} -> {current_revision(engine)}")
+        return 0
+    if args.cmd == "create-admin":
+        from console.auth import AuthError, create_admin
+        from console.migrate import upgrade
+
+        upgrade(engine)
+        password = os.environ.get(args.password_env) or ""
+        if not password:
+            if not sys.stdin.isatty():
+                print(f"error: set {args.password_env} or run interactively to type a password.", file=sys.stderr)
+                return 2
+            password = getpass.getpass("Password for the new admin: ")
+            if password != getpass.getpass("Repeat it: "):
+                print("error: the two passwords differ.", file=sys.stderr)
+                return 2
+        try:
+            with session_scope(engine) as session:
+                create_admin(session, username=args.username, password=password)
+        except AuthError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"admin {args.username!r} created")
+        return 0
+    if args.cmd == "worker":
+        from console.jobs import work_forever, work_once
+
+        if args.once:
+            job = work_once(engine)
+            print(f"ran job {job}" if job else "no job waiting")
+            return 0
+        print(f"worker running against {redact(str(engine.url))}; Ctrl-C stops it", file=sys.stderr)
+        try:
+            work_forever(engine)
+        except KeyboardInterrupt:
+            pass
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
