@@ -92,6 +92,7 @@ def command(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 result = fn(*args, **kwargs)
             finally:
                 _current.reset(token)
+            bound.apply_defaults()
             params = {
                 k: ("***" if k in SECRET_PARAMS else v)
                 for k, v in bound.arguments.items()

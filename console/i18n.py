@@ -1,4 +1,4 @@
-"""One translation function for every user-visible string: t("English text", **format_args).
+"""One translation function for every user-visible string: t(english_text, **format_args).
 
 The English text is the key; ZH maps it to Simplified Chinese. The language is held in a
 context variable that the UI sets at the start of each script run (Streamlit runs each

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from sqlmodel import Session
 
 from console import i18n
 from console.auth import SESSION_IDLE_LIMIT, actor_for, authenticate
-from console.db import DatabaseConfigError, get_engine
+from console.db import DatabaseConfigError, database_url, get_engine
 from console.i18n import t
 from console.meta import demo_mode, demo_password
 from console.permissions import Actor, PermissionDenied
@@ -43,17 +44,18 @@ class CurrentUser:
 
 
 @st.cache_resource(show_spinner=False)
-def _engine_and_worker() -> Engine:
-    engine = get_engine()
-    from console.jobs import start_background_worker
+def _engine_and_worker(url: str) -> Engine:
+    engine = get_engine(url)
+    if os.environ.get("CONSOLE_INPROCESS_WORKER", "1") != "0":
+        from console.jobs import start_background_worker
 
-    start_background_worker(engine)
+        start_background_worker(engine)
     return engine
 
 
 def engine() -> Engine:
     try:
-        return _engine_and_worker()
+        return _engine_and_worker(database_url())
     except DatabaseConfigError as exc:
         st.error(str(exc))
         st.stop()

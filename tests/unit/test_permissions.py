@@ -1,0 +1,71 @@
+"""The permission matrix: every service is listed, and each role gets exactly its rights."""
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+import console
+from console.permissions import PAGES, PERMISSIONS, ROLES, Actor, PermissionDenied, allowed, pages_for, require
+
+
+def _services():
+    found = {}
+    for mod in pkgutil.walk_packages(console.__path__, "console."):
+        if mod.name.startswith("console.ui") or mod.name.startswith("console.migrations"):
+            continue
+        module = importlib.import_module(mod.name)
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            action = getattr(fn, "__audit_action__", None) or getattr(fn, "__query_action__", None)
+            if action:
+                found[f"{mod.name}.{name}"] = action
+    return found
+
+
+def test_every_service_has_an_entry_in_the_table():
+    services = _services()
+    assert services, "no services found"
+    missing = {name: action for name, action in services.items() if action not in PERMISSIONS}
+    assert missing == {}
+
+
+EXPECTED_PAGES = {
+    "admin": ["home", "admin"],
+    "supervisor": ["home"],
+    "team_lead": ["home"],
+    "client_manager": ["home"],
+    "agent": ["home"],
+    "reception": ["home"],
+    "trainee": ["home"],
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_per_role(role):
+    assert pages_for(role) == EXPECTED_PAGES[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", sorted(PERMISSIONS))
+def test_require_matches_table(role, action):
+    actor = Actor(user_id=1, username="u", role=role)
+    if role in PERMISSIONS[action]:
+        require(actor, action)
+    else:
+        with pytest.raises(PermissionDenied):
+            require(actor, action)
+
+
+def test_admin_only_actions():
+    for action in ("users.create", "users.reset_password", "audit.read", "demo.reset"):
+        assert [r for r in ROLES if allowed(r, action)] == ["admin"]
+
+
+def test_unknown_action_is_an_error():
+    with pytest.raises(KeyError):
+        allowed("admin", "no.such.action")
+
+
+def test_pages_table_covers_only_landed_pages():
+    assert set(PAGES) == {"home", "admin"}
