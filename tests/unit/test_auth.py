@@ -44,7 +44,7 @@ def test_password_is_hashed_with_argon2(engine, admin):
 
 
 def test_lockout_after_five_failures_per_account(engine, admin):
-    now = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
     with Session(engine) as s:
         for _ in range(5):
             assert not authenticate(s, "root", "bad", now=now).ok

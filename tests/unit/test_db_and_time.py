@@ -76,7 +76,7 @@ def test_cli_bad_url_no_traceback():
 def test_local_date_month_boundary():
     # 23:30 local on the last day of November is 15:30 UTC: it belongs to November.
     instant = local_to_utc(dt.date(2026, 11, 30), dt.time(23, 30))
-    assert instant == dt.datetime(2026, 11, 30, 15, 30, tzinfo=dt.timezone.utc)
+    assert instant == dt.datetime(2026, 11, 30, 15, 30, tzinfo=dt.UTC)
     assert local_date(instant) == dt.date(2026, 11, 30)
     # 00:30 local on 1 December is still 30 November in UTC, but December locally.
     assert local_date(local_to_utc(dt.date(2026, 12, 1), dt.time(0, 30))) == dt.date(2026, 12, 1)
@@ -118,7 +118,7 @@ def test_utc_round_trip_on_both_databases(engine):
         back = s.get(Customer, cust.id)
         s.refresh(back)
     assert back.tier_since == at
-    assert back.tier_since.tzinfo == dt.timezone.utc
+    assert back.tier_since.tzinfo == dt.UTC
 
 
 def test_working_days_national_day():

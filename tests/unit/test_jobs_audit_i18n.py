@@ -75,7 +75,7 @@ def test_stale_job_is_reclaimed_and_resumes_from_checkpoint(engine, counting_han
     with Session(engine) as s:
         job = s.get(Job, job_id)
         job.checkpoint = json.dumps({"next": 2})
-        job.heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+        job.heartbeat_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         s.add(job)
         s.commit()
     assert jobs.claim_next(engine, "other") == job_id
