@@ -12,13 +12,19 @@ user = require_login()
 
 # Pages in menu order: (key, script, English title, icon). A page appears only when its issue has landed.
 PAGE_DEFS = [
-    ("home", "pages/home.py", "Home", ":material/home:"),
-    ("admin", "pages/admin.py", "Admin", ":material/admin_panel_settings:"),
+    ("home", "Home", ":material/home:"),
+    ("customers", "Customers", ":material/person_search:"),
+    ("assignment", "Assignment", ":material/assignment_ind:"),
+    ("tiers", "Tiers", ":material/workspace_premium:"),
+    ("call_qa", "Call QA", ":material/headset_mic:"),
+    ("agent_kpis", "Agent KPIs", ":material/leaderboard:"),
+    ("reception", "Reception", ":material/concierge:"),
+    ("admin", "Admin", ":material/admin_panel_settings:"),
 ]
 allowed = set(pages_for(user.actor.role))
 pages = [
-    st.Page(script, title=t(title), icon=icon, url_path=key, default=(key == "home"))
-    for key, script, title, icon in PAGE_DEFS
+    st.Page(f"pages/{key}.py", title=t(title), icon=icon, url_path=key.replace("_", "-"), default=(key == "home"))
+    for key, title, icon in PAGE_DEFS
     if key in allowed
 ]
 current = st.navigation(pages, position="hidden")

@@ -37,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ok: {redact(str(engine.url))}")
         return 0
     if args.cmd == "migrate":
-        from console.migrate import current_revision, upgrade
+        from console.migrate import current_revisions, upgrade
 
-        before = current_revision(engine)
+        before = ",".join(sorted(current_revisions(engine))) or "empty"
         upgrade(engine)
-        print(f"database at {redact(str(engine.url))}: {before or 'empty'} -> {current_revision(engine)}")
+        print(f"database at {redact(str(engine.url))}: {before} -> {','.join(sorted(current_revisions(engine)))}")
         return 0
     if args.cmd == "create-admin":
         from console.auth import AuthError, create_admin

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import importlib.util
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_
@@ -46,6 +48,37 @@ class HomeFigures:
     upcoming_visits: list[UpcomingVisit] = field(default_factory=list)
     demo_age_days: int | None = None
     demo_as_of: str | None = None
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A headline number a later domain adds to Home. label is English (translated when drawn)."""
+
+    label: str
+    value: str
+    page: str | None = None  # page key it links to (shown only if the role may open it)
+    help: str | None = None
+    alert: bool = False
+
+
+# Domain modules that may define home_tiles(*, session, actor, today) -> list[Tile].
+TILE_PROVIDERS = ("console.assignment", "console.tiers", "console.qa", "console.reception", "console.customers")
+
+
+@query("home.figures")
+def extra_tiles(*, session: Session, actor: Actor, today: dt.date) -> list[Tile]:
+    tiles: list[Tile] = []
+    for name in TILE_PROVIDERS:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            continue
+        provider = getattr(importlib.import_module(name), "home_tiles", None)
+        if provider is not None:
+            tiles.extend(provider(session=session, actor=actor, today=today))
+    return tiles
 
 
 @query("home.figures")

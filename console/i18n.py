@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-from console.i18n_zh import ZH
+from console.locale import ZH
 
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "简体中文"}
 DEFAULT_LANGUAGE = "en"

@@ -20,25 +20,22 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    script = ScriptDirectory(str(MIGRATIONS))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def upgrade(engine: Engine, revision: str = "head", *, reference: bool = True) -> None:
+def upgrade(engine: Engine, revision: str = "heads", *, reference: bool = True) -> None:
     """Migrate to revision; then give an empty database its reference data."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
-    if reference and revision == "head":
+    if reference and revision in ("head", "heads"):
         from console.reference import load_reference_data
 
         load_reference_data(engine)

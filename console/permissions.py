@@ -7,6 +7,7 @@ the service itself on top of this check. Tests walk this table for every role.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 ROLES: tuple[str, ...] = ("admin", "supervisor", "team_lead", "client_manager", "agent", "reception", "trainee")
 EVERYONE = frozenset(ROLES)
@@ -27,13 +28,30 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reference.read": ADMIN,
     "demo.reset": ADMIN,
     "jobs.read": EVERYONE,
+    # --- assignment (issue 3) ---
+    # --- tiers (issue 4) ---
+    # --- qa and kpis (issue 5) ---
+    # --- reception (issue 6) ---
+    # --- customers (issue 7) ---
+    # --- imports (issue 8) ---
 }
 
-# Pages each role sees (SPEC §1). Pages whose issue has not landed are not listed here.
+# Pages each role sees (SPEC §1). A page whose script (pages/<key>.py) does not exist yet is left out.
 PAGES: dict[str, frozenset[str]] = {
     "home": EVERYONE,
+    "customers": frozenset({"admin", "supervisor", "team_lead", "client_manager"}),
+    "assignment": frozenset({"admin", "supervisor", "client_manager"}),
+    "tiers": frozenset({"admin", "supervisor", "team_lead", "client_manager"}),
+    "call_qa": frozenset({"admin", "supervisor", "team_lead", "client_manager", "agent", "trainee"}),
+    "agent_kpis": frozenset({"admin", "supervisor", "team_lead", "client_manager", "agent"}),
+    "reception": frozenset({"admin", "supervisor", "client_manager", "reception"}),
     "admin": ADMIN,
 }
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+
+def landed_pages() -> list[str]:
+    return [key for key in PAGES if (PAGES_DIR / f"{key}.py").exists()]
 
 
 class PermissionDenied(PermissionError):
@@ -70,4 +88,5 @@ def require(actor: Actor, action: str) -> None:
 
 
 def pages_for(role: str) -> list[str]:
-    return [page for page, roles in PAGES.items() if role in roles]
+    """The landed pages a role sees, in menu order."""
+    return [page for page in landed_pages() if role in PAGES[page]]

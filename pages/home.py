@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from console.home import home_figures
+from console.home import extra_tiles, home_figures
 from console.i18n import pick, t
 from console.permissions import pages_for
 from console.timeutil import today_local
@@ -14,6 +14,7 @@ user = guard(page="home")
 today = today_local()
 with session() as s:
     figures = home_figures(session=s, actor=user.actor, today=today)
+    tiles = extra_tiles(session=s, actor=user.actor, today=today)
 
 st.title(t("Welcome, {name}", name=user.name))
 if figures.demo_age_days is not None and figures.demo_age_days > 7:
@@ -39,6 +40,14 @@ if figures.demo_age_days is not None:
     cols[3].metric(t("Demo data age"), t("{days} days", days=figures.demo_age_days), border=True)
 if "admin" in allowed and figures.demo_age_days is not None:
     cols[3].page_link("pages/admin.py", label=t("Admin"), icon=":material/arrow_forward:")
+
+if tiles:
+    for start in range(0, len(tiles), 4):
+        row = st.columns(4)
+        for col, tile in zip(row, tiles[start : start + 4], strict=False):
+            col.metric(t(tile.label), tile.value, help=t(tile.help) if tile.help else None, border=True)
+            if tile.page and tile.page in allowed:
+                col.page_link(f"pages/{tile.page}.py", label=t("Open"), icon=":material/arrow_forward:")
 
 st.subheader(t("My portfolio by tier") if portfolio else t("VIPs by tier"))
 total = sum(tc.count for tc in figures.tiers) or 1

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from console import audit, jobs
 from console.audit import command
 from console.i18n import LANGUAGES, pick, set_language, t
-from console.i18n_zh import ZH
+from console.locale import ZH
 from console.permissions import PERMISSIONS, Actor
 from models import AuditLog, Job
 

@@ -5,7 +5,7 @@ from sqlmodel import Session, func, select
 
 import models
 from console.db import make_engine
-from console.migrate import current_revision, downgrade, head_revision, upgrade
+from console.migrate import current_revisions, downgrade, head_revisions, upgrade
 from models import ChecklistTemplate, DisciplineRule, ReceptionLevel, Scorecard, TemplateItem, TierLevel
 
 
@@ -15,9 +15,9 @@ def _tables(engine):
 
 def test_empty_to_head_down_and_up(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    assert current_revision(engine) is None
+    assert current_revisions(engine) == set()
     upgrade(engine)
-    assert current_revision(engine) == head_revision()
+    assert current_revisions(engine) == head_revisions()
     assert _tables(engine) == set(models.metadata.tables)
     downgrade(engine, "base")
     assert _tables(engine) == set()
