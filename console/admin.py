@@ -84,6 +84,11 @@ def staff_without_login(*, session: Session, actor: Actor, search: str = "", lim
     return [(sid, f"{code} · {name} · {role}") for sid, code, name, role in rows]
 
 
+@query("users.list")
+def team_options(*, session: Session, actor: Actor) -> list[tuple[int, str]]:
+    return [(tm.id, f"{tm.name} · {tm.stream}") for tm in session.exec(select(Team).order_by(Team.code)).all()]  # type: ignore[misc]
+
+
 @dataclass
 class AuditPage:
     rows: pd.DataFrame

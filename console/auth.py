@@ -13,7 +13,8 @@ from console import audit
 from console.audit import command
 from console.permissions import ROLES, Actor
 from console.timeutil import utcnow
-from models import Staff, User
+from models import Staff, Team, User
+from models.people import DEPARTMENTS
 
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -153,7 +154,16 @@ def create_user(
 
 
 @command("users.update")
-def update_user(*, session: Session, actor: Actor, user_id: int, role: str, staff_id: int | None) -> User:
+def update_user(
+    *,
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    role: str,
+    team_id: int | None = None,
+    department: str | None = None,
+) -> User:
+    """Change a user's role, and the team and department of the staff member behind the login."""
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("That user does not exist.")
@@ -161,22 +171,46 @@ def update_user(*, session: Session, actor: Actor, user_id: int, role: str, staf
         raise AuthError(f"Unknown role {role!r}.")
     if user.id == actor.user_id and role != user.role:
         raise AuthError("You cannot change your own role.")
-    if staff_id is not None and staff_id != user.staff_id:
-        if session.get(Staff, staff_id) is None:
-            raise AuthError("That staff member does not exist.")
-        if session.exec(select(User).where(User.staff_id == staff_id)).first():
-            raise AuthError("That staff member already has a login.")
-    before = {"role": user.role, "staff_id": user.staff_id}
+    if team_id is not None and session.get(Team, team_id) is None:
+        raise AuthError("That team does not exist.")
+    if department is not None and department not in DEPARTMENTS:
+        raise AuthError(f"Unknown department {department!r}.")
+    staff = session.get(Staff, user.staff_id) if user.staff_id else None
+    if staff is None and (team_id is not None or department is not None):
+        staff = Staff(code=_free_staff_code(session, user.username), name=user.username, role=role)
+        session.add(staff)
+        session.flush()
+        user.staff_id = staff.id
+    before = {
+        "role": user.role,
+        "team_id": staff.team_id if staff else None,
+        "department": staff.department if staff else None,
+    }
     user.role = role
-    user.staff_id = staff_id
-    if staff_id is not None:
-        staff = session.get(Staff, staff_id)
-        if staff is not None and staff.role != role:
-            staff.role = role
-            session.add(staff)
+    if staff is not None:
+        staff.role = role
+        staff.team_id = team_id
+        staff.department = department
+        if team_id is not None:
+            staff.stream = session.get(Team, team_id).stream  # type: ignore[union-attr]
+        session.add(staff)
     session.add(user)
-    audit.note(entity="user", entity_id=user.id, before=before, after={"role": role, "staff_id": staff_id})
+    audit.note(
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after={"role": role, "team_id": team_id, "department": department},
+    )
     return user
+
+
+def _free_staff_code(session: Session, username: str) -> str:
+    base = "U-" + username.upper()[:24]
+    code, n = base, 1
+    while session.exec(select(Staff).where(Staff.code == code)).first():
+        n += 1
+        code = f"{base}-{n}"
+    return code
 
 
 @command("users.deactivate")

@@ -2,7 +2,14 @@
 
 import streamlit as st
 
-from console.admin import audit_filter_options, audit_log, list_users, reference_tables, staff_without_login
+from console.admin import (
+    audit_filter_options,
+    audit_log,
+    list_users,
+    reference_tables,
+    staff_without_login,
+    team_options,
+)
 from console.auth import AuthError, create_user, reset_password, set_user_active, update_user
 from console.demo import DemoError, start_demo_reset
 from console.i18n import t
@@ -12,6 +19,7 @@ from console.permissions import ROLES
 from console.timeutil import today_local
 from console.ui import fmt_local, guard, pager, session, show_error
 from console.ui.jobs import follow_job
+from models.people import DEPARTMENTS
 
 user = guard(page="admin")
 actor = user.actor
@@ -22,7 +30,7 @@ with tab_users:
     with session() as s:
         users = list_users(session=s, actor=actor)
     st.dataframe(
-        users.drop(columns=["id"]),
+        users.drop(columns=["id", "team_id"]),
         hide_index=True,
         column_config={
             "username": t("Username"),
@@ -84,19 +92,32 @@ with tab_users:
             role = st.selectbox(
                 t("Role"), ROLES, index=ROLES.index(row["role"]), format_func=t, key=f"admin.edit_role.{uid}"
             )
+            with session() as s:
+                teams = team_options(session=s, actor=actor)
+            team_ids = [None, *[tid for tid, _ in teams]]
+            current_team = None if row["team_id"] is None or row["team_id"] != row["team_id"] else int(row["team_id"])
+            team = st.selectbox(
+                t("Team"),
+                team_ids,
+                index=team_ids.index(current_team) if current_team in team_ids else 0,
+                format_func=lambda v: t("(none)") if v is None else dict(teams)[v],
+                key=f"admin.edit_team.{uid}",
+            )
+            departments = [None, *DEPARTMENTS]
+            current_dep = row["department"] if row["department"] in DEPARTMENTS else None
+            department = st.selectbox(
+                t("Department"),
+                departments,
+                index=departments.index(current_dep),
+                format_func=lambda v: t("(none)") if v is None else t(v),
+                key=f"admin.edit_dep.{uid}",
+            )
             c1, c2 = st.columns(2)
             if c1.button(t("Save"), key="admin.edit_save", type="primary"):
                 try:
                     with session() as s:
-                        from models import User
-
-                        current = s.get(User, int(uid))
                         update_user(
-                            session=s,
-                            actor=actor,
-                            user_id=int(uid),
-                            role=role,
-                            staff_id=current.staff_id if current else None,
+                            session=s, actor=actor, user_id=int(uid), role=role, team_id=team, department=department
                         )
                     st.toast(t("Saved."))
                     st.rerun()

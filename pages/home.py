@@ -27,27 +27,37 @@ if figures.demo_age_days is not None and figures.demo_age_days > 7:
 
 allowed = set(pages_for(user.actor.role))
 portfolio = figures.scope == "portfolio"
+
+
+def link(col, page: str) -> None:  # type: ignore[no-untyped-def]
+    """A tile links to its page where the role may open it (and the page has landed)."""
+    if page in allowed:
+        col.page_link(f"pages/{page}.py", label=t("Open"), icon=":material/arrow_forward:")
+
+
 cols = st.columns(4)
 cols[0].metric(t("VIPs"), f"{figures.vip_total:,}", border=True)
+link(cols[0], "customers" if "customers" in allowed else "tiers")
 if not portfolio:
     cols[1].metric(t("Unassigned VIPs"), f"{figures.unassigned_vips:,}", border=True)
+    link(cols[1], "assignment")
 cols[2].metric(
     t("My upcoming visits (7 days)") if portfolio else t("Upcoming visits (7 days)"),
     f"{len(figures.upcoming_visits):,}",
     border=True,
 )
+link(cols[2], "reception")
 if figures.demo_age_days is not None:
     cols[3].metric(t("Demo data age"), t("{days} days", days=figures.demo_age_days), border=True)
-if "admin" in allowed and figures.demo_age_days is not None:
-    cols[3].page_link("pages/admin.py", label=t("Admin"), icon=":material/arrow_forward:")
+    link(cols[3], "admin")
 
 if tiles:
     for start in range(0, len(tiles), 4):
         row = st.columns(4)
         for col, tile in zip(row, tiles[start : start + 4], strict=False):
             col.metric(t(tile.label), tile.value, help=t(tile.help) if tile.help else None, border=True)
-            if tile.page and tile.page in allowed:
-                col.page_link(f"pages/{tile.page}.py", label=t("Open"), icon=":material/arrow_forward:")
+            if tile.page:
+                link(col, tile.page)
 
 st.subheader(t("My portfolio by tier") if portfolio else t("VIPs by tier"))
 total = sum(tc.count for tc in figures.tiers) or 1

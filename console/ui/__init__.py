@@ -232,6 +232,10 @@ def sidebar(user: CurrentUser) -> None:
     with st.sidebar:
         st.caption(t("Signed in as {name} ({role})", name=user.name, role=t(user.actor.role)))
         _language_selector("sidebar.lang")
+        with st.expander(t("Change password"), icon=":material/key:"):
+            from console.ui.account import change_password_form
+
+            change_password_form(user, key="sidebar")
         if st.button(t("Log out"), key="sidebar.logout", icon=":material/logout:"):
             _logout()
             st.rerun()
