@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="run the job worker in this process")
     worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
     sub.add_parser("check-db", help="connect once and say whether the database answers")
+    bak = sub.add_parser("backup", help="write a full copy of the database (SQLite backup API or pg_dump)")
+    bak.add_argument("path")
+    res = sub.add_parser("restore", help="replace the database's contents with a backup")
+    res.add_argument("path")
+    res.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     args = parser.parse_args(argv)
 
     try:
@@ -35,6 +40,24 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cmd == "check-db":
         print(f"ok: {redact(str(engine.url))}")
+        return 0
+    if args.cmd in ("backup", "restore"):
+        from pathlib import Path
+
+        from console.backup import BackupError, backup, restore
+
+        try:
+            if args.cmd == "backup":
+                print(f"backup written to {backup(engine, Path(args.path))}")
+            else:
+                if not args.yes and (not sys.stdin.isatty() or input("Replace the database? [y/N] ").lower() != "y"):
+                    print("error: restore not confirmed (pass --yes).", file=sys.stderr)
+                    return 2
+                restore(engine, Path(args.path))
+                print(f"database restored from {args.path}")
+        except BackupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.cmd == "migrate":
         from console.migrate import current_revisions, upgrade
