@@ -76,7 +76,7 @@ else:
             alt.Chart(df)
             .mark_bar()
             .encode(
-                x=alt.X("tier:N", sort=list(df["tier"]), title=t("Tier")),
+                x=alt.X("tier:N", sort=list(df["tier"]), title=t("Tier"), axis=alt.Axis(labelAngle=0)),
                 y=alt.Y("count:Q", title=t("Customers in tier")),
                 color=alt.Color(
                     "tier:N", scale=alt.Scale(domain=list(df["tier"]), range=list(df["color"])), legend=None

@@ -179,22 +179,33 @@ def _attempt_login(username: str, password: str, is_demo: bool) -> None:
     st.rerun()
 
 
+def _language_changed(key: str) -> None:
+    choice = st.session_state.get(key)
+    if choice not in i18n.LANGUAGES:
+        return
+    st.session_state[K_LANG] = choice
+    i18n.set_language(choice)
+    user_id = st.session_state.get(K_USER)
+    if user_id is not None:
+        with session() as s:
+            user = s.get(User, user_id)
+            if user is not None:
+                user.language = choice
+                s.add(user)
+
+
 def _language_selector(key: str) -> None:
     current = st.session_state.get(K_LANG, i18n.DEFAULT_LANGUAGE)
     options = list(i18n.LANGUAGES)
-    choice = st.selectbox(
-        "Language / 语言", options, index=options.index(current), format_func=lambda c: i18n.LANGUAGES[c], key=key
+    st.session_state[key] = current  # the widget always shows the language in force
+    st.selectbox(
+        "Language / 语言",
+        options,
+        format_func=lambda c: i18n.LANGUAGES[c],
+        key=key,
+        on_change=_language_changed,
+        args=(key,),
     )
-    if choice != current:
-        st.session_state[K_LANG] = choice
-        user_id = st.session_state.get(K_USER)
-        if user_id is not None:
-            with session() as s:
-                user = s.get(User, user_id)
-                if user is not None:
-                    user.language = choice
-                    s.add(user)
-        st.rerun()
 
 
 def require_login() -> CurrentUser:
@@ -236,9 +247,7 @@ def sidebar(user: CurrentUser) -> None:
             from console.ui.account import change_password_form
 
             change_password_form(user, key="sidebar")
-        if st.button(t("Log out"), key="sidebar.logout", icon=":material/logout:"):
-            _logout()
-            st.rerun()
+        st.button(t("Log out"), key="sidebar.logout", icon=":material/logout:", on_click=_logout)
 
 
 def logout_and_rerun() -> None:

@@ -39,7 +39,11 @@ def _submit(at: AppTest) -> None:
 
 
 def sidebar_pages(at: AppTest) -> list[str]:
-    return [el.proto.label for el in at.sidebar if type(el).__name__ == "UnknownElement" and hasattr(el.proto, "page")]
+    links = []
+    for el in at.sidebar:
+        if type(el).__name__ in ("PageLink", "UnknownElement") and hasattr(el.proto, "page_script_hash"):
+            links.append(el.proto.label)
+    return links
 
 
 def texts(at: AppTest) -> str:

@@ -69,14 +69,17 @@ def test_demo_lockout_is_per_browser_session(app):
     assert sidebar_pages(other_browser) == expected_titles("supervisor")
 
 
-def test_language_switch_persists_across_pages(app):
+def test_language_switch_persists_across_pages(app, seeded_url):
     login(app, "admin")
     app.selectbox(key="sidebar.lang").set_value("zh").run()
-    assert sidebar_pages(app)[0] == "首页" and sidebar_pages(app)[-1] == "管理"
     assert app.title[0].value.startswith("欢迎")
     app.switch_page("pages/admin.py").run()
     assert app.title[0].value == "管理"
     assert [tab.label for tab in app.tabs][:2] == ["用户", "审计日志"]
+    # The choice follows the user: a new browser session of the same user opens in Chinese, menu included.
+    again = new_app()
+    login(again, "admin")
+    assert sidebar_pages(again)[0] == "首页" and sidebar_pages(again)[-1] == "管理"
 
 
 def test_logout(app):

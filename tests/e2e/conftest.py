@@ -128,7 +128,7 @@ def wait_idle(page, timeout: float = 30_000) -> None:  # type: ignore[no-untyped
 
 def log_in(page, base_url: str, username: str, password: str = "demo") -> None:  # type: ignore[no-untyped-def]
     page.goto(base_url)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Welcome", exact=False).wait_for(timeout=30_000)

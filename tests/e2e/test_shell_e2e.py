@@ -21,9 +21,9 @@ def test_login_home_language_logout(page: Page, server):
     engine.dispose()
     metric = page.locator('[data-testid="stMetric"]', has_text="VIPs").first
     expect(metric).to_contain_text(f"{vips:,}")
-    expect(page.locator('[data-testid="stMetric"]', has_text="Unassigned VIPs")).to_be_visible()
+    expect(page.locator('[data-testid="stMetric"]', has_text="Unassigned VIPs").first).to_be_visible()
 
-    page.get_by_text("English", exact=True).first.click()
+    page.locator(".st-key-sidebar-lang").get_by_role("combobox").click()
     page.get_by_role("option", name="简体中文").click()
     expect(page.get_by_role("heading", name=re.compile("^欢迎"))).to_be_visible(timeout=20_000)
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
@@ -34,8 +34,8 @@ def test_login_home_language_logout(page: Page, server):
 
 def test_wrong_password_message(page: Page, server):
     page.goto(server.url)
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("textbox", name="Username").fill("admin")
+    page.get_by_role("textbox", name="Password").fill("not-the-password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("Invalid username or password.")).to_be_visible(timeout=20_000)
 
