@@ -108,6 +108,13 @@ def engine(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
 
 
 @pytest.fixture
+def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A freshly migrated PostgreSQL database (skips locally without one; CI always has one)."""
+    yield from _pg_engine(request)
+    reset_engines()
+
+
+@pytest.fixture
 def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     eng = make_engine(_copy_sqlite(sqlite_template, tmp_path / "test.db"))
     yield eng
