@@ -30,6 +30,8 @@ from models import (
 )
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "seed" / "reference"
+# Reference versions count as active from the ladder's effective date, so seeded history never predates them.
+REFERENCE_ACTIVATED_AT = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
 @cache
@@ -90,7 +92,7 @@ def _load_tiers(session: Session) -> int:
 
 def _load_scorecards(session: Session) -> int:
     count = 0
-    now = dt.datetime.now(dt.UTC)
+    now = REFERENCE_ACTIVATED_AT
     for card in read_reference("scorecards")["scorecards"]:
         sc = Scorecard(code=card["code"], stream=card["stream"], name_en=card["name_en"], name_zh=card["name_zh"])
         session.add(sc)
@@ -183,7 +185,7 @@ def _load_reception(session: Session) -> int:
 
 
 def _load_templates(session: Session) -> int:
-    now = dt.datetime.now(dt.UTC)
+    now = REFERENCE_ACTIVATED_AT
     data = read_reference("templates")
     for tpl in data["templates"]:
         template = ChecklistTemplate(
