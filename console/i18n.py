@@ -40,3 +40,31 @@ def pick(obj: Any, field: str) -> str:
         return str(value)
     fallback = getattr(obj, f"{field}_en", None) if not isinstance(obj, dict) else obj.get(f"{field}_en")
     return str(fallback or "")
+
+
+ROLE_LABELS: dict[str, str] = {
+    "admin": "Administrator",
+    "supervisor": "Supervisor",
+    "team_lead": "Team lead",
+    "client_manager": "Client manager",
+    "agent": "Agent",
+    "reception": "Reception",
+    "trainee": "Trainee",
+}
+DEPARTMENT_LABELS: dict[str, str] = {
+    "security": "Security",
+    "fnb": "F&B",
+    "front_office": "Front Office",
+    "engineering": "Engineering",
+    "admin_hr": "Admin-HR",
+    "marketing": "Marketing",
+    "member_value": "Member Value",
+}
+
+
+def role_label(code: str | None) -> str:
+    return "" if not code else t(ROLE_LABELS.get(code, code))
+
+
+def department_label(code: str | None) -> str:
+    return "" if not code else t(DEPARTMENT_LABELS.get(code, code))

@@ -12,7 +12,7 @@ from console.admin import (
 )
 from console.auth import AuthError, create_user, reset_password, set_user_active, update_user
 from console.demo import DemoError, start_demo_reset
-from console.i18n import t
+from console.i18n import department_label, role_label, t
 from console.jobs import recent_jobs
 from console.meta import demo_marker, demo_mode
 from console.permissions import ROLES
@@ -24,13 +24,18 @@ from models.people import DEPARTMENTS
 user = guard(page="admin")
 actor = user.actor
 st.title(t("Admin"))
-tab_users, tab_audit, tab_ref, tab_jobs = st.tabs([t("Users"), t("Audit log"), t("Reference data"), t("Jobs")])
+tab_users, tab_audit, tab_ref, tab_jobs, tab_imports = st.tabs(
+    [t("Users"), t("Audit log"), t("Reference data"), t("Jobs"), t("Imports")]
+)
 
 with tab_users:
     with session() as s:
         users = list_users(session=s, actor=actor)
+    users_view = users.drop(columns=["id", "team_id"])
+    users_view["role"] = users_view["role"].map(role_label)
+    users_view["department"] = users_view["department"].map(department_label)
     st.dataframe(
-        users.drop(columns=["id", "team_id"]),
+        users_view,
         hide_index=True,
         column_config={
             "username": t("Username"),
@@ -53,7 +58,7 @@ with tab_users:
             staff_opts = staff_without_login(session=s, actor=actor)
         with st.form("admin.create_user", clear_on_submit=True):
             new_username = st.text_input(t("Username"), key="admin.new_username")
-            new_role = st.selectbox(t("Role"), ROLES, format_func=t, key="admin.new_role")
+            new_role = st.selectbox(t("Role"), ROLES, format_func=role_label, key="admin.new_role")
             staff_choice = st.selectbox(
                 t("Staff member"),
                 [None, *[sid for sid, _ in staff_opts]],
@@ -90,7 +95,7 @@ with tab_users:
             uid = st.selectbox(t("User"), options, format_func=lambda i: labels[i], key="admin.edit_user")
             row = users[users["id"] == uid].iloc[0]
             role = st.selectbox(
-                t("Role"), ROLES, index=ROLES.index(row["role"]), format_func=t, key=f"admin.edit_role.{uid}"
+                t("Role"), ROLES, index=ROLES.index(row["role"]), format_func=role_label, key=f"admin.edit_role.{uid}"
             )
             with session() as s:
                 teams = team_options(session=s, actor=actor)
@@ -359,3 +364,8 @@ with tab_jobs:
             },
             key="admin.jobs_table",
         )
+
+with tab_imports:  # --- imports (issue 8) ---
+    from console.ui.imports_page import render_imports
+
+    render_imports(user)

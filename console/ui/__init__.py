@@ -18,7 +18,7 @@ from sqlmodel import Session
 from console import i18n
 from console.auth import SESSION_IDLE_LIMIT, actor_for, authenticate
 from console.db import DatabaseConfigError, database_url, get_engine
-from console.i18n import t
+from console.i18n import role_label, t
 from console.meta import demo_mode, demo_password
 from console.permissions import Actor, PermissionDenied
 from console.timeutil import local_datetime, utcnow
@@ -141,7 +141,7 @@ def login_form() -> None:
         if is_demo:
             st.subheader(t("Demo accounts"))
             st.write(t("Demo mode: every account below uses the password {password}.", password=f"`{demo_password()}`"))
-            st.table({t("Username"): list(DEMO_USERS), t("Role"): [t(r) for r in _demo_roles()]})
+            st.table({t("Username"): list(DEMO_USERS), t("Role"): [role_label(r) for r in _demo_roles()]})
         _language_selector("login.lang")
 
 
@@ -241,7 +241,7 @@ def guard(roles: tuple[str, ...] | frozenset[str] | None = None, *, page: str | 
 
 def sidebar(user: CurrentUser) -> None:
     with st.sidebar:
-        st.caption(t("Signed in as {name} ({role})", name=user.name, role=t(user.actor.role)))
+        st.caption(t("Signed in as {name} ({role})", name=user.name, role=role_label(user.actor.role)))
         _language_selector("sidebar.lang")
         with st.expander(t("Change password"), icon=":material/key:"):
             from console.ui.account import change_password_form
