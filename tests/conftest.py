@@ -75,7 +75,7 @@ if PG_URL:
 
     postgresql_noproc = factories.postgresql_noproc(
         **_pg_parts(),
-        dbname="console_test",
+        dbname=f"console_test_{os.getpid()}",
         load=[_pg_load_schema],  # type: ignore[arg-type]
     )
     postgresql = factories.postgresql("postgresql_noproc")

@@ -29,7 +29,8 @@ def test_login_home_language_logout(page: Page, server):
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
     page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("button", name=re.compile("Log in|登录"))).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("button", name="退出登录")).to_have_count(0, timeout=20_000)
 
 
 def test_wrong_password_message(page: Page, server):
