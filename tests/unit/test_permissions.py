@@ -83,3 +83,40 @@ def test_admin_only_actions():
 def test_unknown_action_is_an_error():
     with pytest.raises(KeyError):
         allowed("admin", "no.such.action")
+
+
+def _service_functions():
+    for mod in pkgutil.walk_packages(console.__path__, "console."):
+        if mod.name.startswith(("console.ui", "console.migrations")):
+            continue
+        module = importlib.import_module(mod.name)
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            action = getattr(fn, "__audit_action__", None) or getattr(fn, "__query_action__", None)
+            if action and fn.__module__ == mod.name:
+                yield f"{mod.name}.{name}", fn, action
+
+
+class _NoSession:
+    """Any use of the session by a service called without the right is a failure of the gate."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"service touched the session ({name}) before checking the permission")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_service_is_gated_by_the_table(role):
+    """Each service, called as each role: refused exactly when the table says so, before any work."""
+    actor = Actor(user_id=1, username="u", role=role, staff_id=1, team_id=1)
+    checked = 0
+    for name, fn, action in _service_functions():
+        params = inspect.signature(fn).parameters
+        kwargs = {p: None for p in params if params[p].default is inspect.Parameter.empty}
+        kwargs.update(session=_NoSession(), actor=actor)
+        if role in PERMISSIONS[action]:
+            continue  # allowed roles are exercised by each domain's own tests
+        with pytest.raises(PermissionDenied):
+            fn(**kwargs)
+            pytest.fail(f"{name} ran for {role} although {action} does not allow it")
+        checked += 1
+    if role != "admin":
+        assert checked > 0
