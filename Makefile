@@ -32,6 +32,7 @@ test: install
 
 bench: install
 	$(PY) -m tests.bench.bench_seed
+	$(PY) -m tests.bench.bench_tiers
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,13 +1,31 @@
-"""Command line: python -m console migrate | create-admin | worker | check-db."""
+"""Command line: python -m console migrate | create-admin | worker | check-db | backup | restore | tiers | import."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
+import importlib.util
 import os
 import sys
+from types import ModuleType
 
 from console.db import DatabaseConfigError, make_engine, redact, session_scope
+
+# Subcommands that domain packages add: command -> module with add_parser(sub) and main(engine, args).
+CLI_PLUGINS = {"tiers": "console.tiers.cli", "import": "console.imports.cli"}
+
+
+def _cli_plugins() -> dict[str, ModuleType]:
+    found = {}
+    for cmd, name in CLI_PLUGINS.items():
+        try:
+            if importlib.util.find_spec(name) is None:
+                continue
+        except ModuleNotFoundError:
+            continue
+        found[cmd] = importlib.import_module(name)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="run the job worker in this process")
     worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
     sub.add_parser("check-db", help="connect once and say whether the database answers")
+    plugins = _cli_plugins()
+    for module in plugins.values():
+        module.add_parser(sub)
     bak = sub.add_parser("backup", help="write a full copy of the database (SQLite backup API or pg_dump)")
     bak.add_argument("path")
     res = sub.add_parser("restore", help="replace the database's contents with a backup")
@@ -88,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"admin {args.username!r} created")
         return 0
+    if args.cmd in plugins:
+        return int(plugins[args.cmd].main(engine, args))
     if args.cmd == "worker":
         from console.jobs import work_forever, work_once
 

@@ -37,6 +37,7 @@ class Server:
             "STREAMLIT_SERVER_PORT": str(self.port),
             "STREAMLIT_SERVER_ADDRESS": "127.0.0.1",
             "STREAMLIT_SERVER_HEADLESS": "true",
+            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         }
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
