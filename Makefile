@@ -33,6 +33,7 @@ test: install
 bench: install
 	$(PY) -m tests.bench.bench_seed
 	$(PY) -m tests.bench.bench_tiers
+	$(PY) -m tests.bench.bench_reception
 
 lint: install
 	$(VENV)/bin/ruff check .

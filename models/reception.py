@@ -153,7 +153,9 @@ class RunItem(SQLModel, table=True):
         one_of("timing", TIMINGS, "timing"),
         CheckConstraint("state != 'na' OR na_reason IS NOT NULL", name="na_needs_reason"),
         Index("ix_runitem_run_due", "run_id", "due_at"),
-        Index("ix_runitem_dept_state", "department", "state"),
+        # 0005_reception: the readiness board and the department lists walk these in due order.
+        Index("ix_runitem_run_state_due", "run_id", "state", "due_at"),
+        Index("ix_runitem_dept_state_due", "department", "state", "due_at"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -181,7 +183,10 @@ class RunItem(SQLModel, table=True):
 
 
 class FollowUp(SQLModel, table=True):
-    __table_args__ = (one_of("status", FOLLOWUP_STATUSES, "status"),)
+    __table_args__ = (
+        one_of("status", FOLLOWUP_STATUSES, "status"),
+        Index("ix_followup_status_due", "status", "due_at"),  # 0005_reception
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     run_item_id: int = Field(foreign_key="runitem.id", index=True)
