@@ -34,6 +34,7 @@ bench: install
 	$(PY) -m tests.bench.bench_seed
 	$(PY) -m tests.bench.bench_tiers
 	$(PY) -m tests.bench.bench_reception
+	$(PY) -m tests.bench.bench_qa
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class ScoreResult:
     fail_all: bool = False
     fatal: bool = False
     pass_mark: float = 80.0
+    exact_total: Fraction | None = None  # the same total as an exact fraction (no float noise)
 
     @property
     def scored(self) -> bool:
@@ -59,7 +61,11 @@ class ScoreResult:
 
     @property
     def display_total(self) -> str:
-        return "—" if self.total is None else str(round_half_up(self.total))
+        if self.total is None:
+            return "—"
+        if self.exact_total is not None:
+            return str(round_half_up_exact(self.exact_total))
+        return str(round_half_up(self.total))
 
 
 class ScoreError(ValueError):
@@ -68,6 +74,19 @@ class ScoreError(ValueError):
 
 def round_half_up(value: float, places: int = 1) -> Decimal:
     return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def round_half_up_exact(value: Fraction, places: int = 1) -> Decimal:
+    """Half-up rounding of an exact fraction (79.95 -> 80.0 even where float arithmetic gives 79.9499...)."""
+    scaled = value * 10**places
+    floor = scaled.numerator // scaled.denominator
+    rounded = floor + 1 if scaled - floor >= Fraction(1, 2) else floor
+    return Decimal(rounded).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+
+
+def _exact(value: float) -> Fraction:
+    """A weight or pass mark as the decimal the admin typed (12.5 -> 25/2, 0.1 -> 1/10)."""
+    return Fraction(repr(float(value)))
 
 
 def compute_score(
@@ -86,8 +105,8 @@ def compute_score(
     fail_sections = {v.section for v in violations if v.violation_id in marked and v.rule == "fail_section"}
     result.fail_all = any(v.violation_id in marked and v.rule == "fail_all" for v in violations)
     result.fatal = any(v.violation_id in marked for v in violations)
-    weighted = 0.0
-    weights = 0.0
+    weighted = Fraction(0)
+    weights = Fraction(0)
     for sec in sections:
         earned = possible = 0
         for item in by_section.get(sec.code, []):
@@ -108,15 +127,17 @@ def compute_score(
             result.sections.append(SectionResult(sec.code, sec.weight, 0, 0, None))
             continue
         zeroed = sec.code in fail_sections
-        percent = 0.0 if zeroed else earned / possible
-        result.sections.append(SectionResult(sec.code, sec.weight, earned, possible, percent, zeroed))
-        weighted += percent * sec.weight
-        weights += sec.weight
+        exact_percent = Fraction(0) if zeroed else Fraction(earned, possible)
+        result.sections.append(SectionResult(sec.code, sec.weight, earned, possible, float(exact_percent), zeroed))
+        weighted += exact_percent * _exact(sec.weight)
+        weights += _exact(sec.weight)
     if weights == 0:
         return result  # all N/A: not scored
+    # Exact arithmetic, so an exact 80 is never 79.999... and 79.95 always displays as 80.0.
     total = weighted / weights * 100
     if result.fail_all:
-        total = 0.0
-    result.total = total
-    result.passed = total >= pass_mark and not result.fail_all
+        total = Fraction(0)
+    result.exact_total = total
+    result.total = float(total)
+    result.passed = total >= _exact(pass_mark) and not result.fail_all
     return result

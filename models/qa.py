@@ -237,3 +237,51 @@ class DisciplineEvent(SQLModel, table=True):
     at: dt.datetime = utc_field(nullable=False)
     points: int = 0  # copied from the rule when recorded
     note: Optional[str] = Field(default=None, max_length=1000)
+
+
+# ---------------------------------------------------------------- KPI rollups (derived, rebuilt at will)
+
+
+class QaCallDay(SQLModel, table=True):
+    """Calls per caller, Asia/Shanghai day and stream (attempts, connected, success), kept by console.qa.rollups."""
+
+    __table_args__ = (Index("ix_qacallday_day_stream", "day", "stream"),)
+
+    caller_id: int = Field(foreign_key="staff.id", primary_key=True)
+    day: dt.date = Field(primary_key=True)
+    stream: str = Field(max_length=16, primary_key=True)
+    attempts: int = 0
+    connected: int = 0
+    success: int = 0
+
+
+class QaEvalFact(SQLModel, table=True):
+    """The never-changing facts of a submitted regular evaluation: who, stream, the call's day, tier at call."""
+
+    __table_args__ = (Index("ix_qaevalfact_day_stream_evaluatee", "call_day", "stream", "evaluatee_id"),)
+
+    evaluation_id: int = Field(foreign_key="evaluation.id", primary_key=True)
+    evaluatee_id: int = Field(foreign_key="staff.id")
+    stream: str = Field(max_length=16)
+    call_day: dt.date
+    tier_rank: int = 0
+
+
+class QaEvalSection(SQLModel, table=True):
+    """Earned and possible points per section of a submitted regular evaluation (N/A left out), and whether
+    a fail_section violation zeroed it. Deleted and rebuilt when a dispute adjusts the answers."""
+
+    evaluation_id: int = Field(foreign_key="evaluation.id", primary_key=True)
+    section_id: int = Field(foreign_key="scorecardsection.id", primary_key=True)
+    earned: int = 0
+    possible: int = 0
+    zeroed: bool = False
+
+
+class QaRollupState(SQLModel, table=True):
+    """How far the call rollup has got (one row): the highest call id and the call count it covers."""
+
+    id: int = Field(primary_key=True)
+    call_max_id: int = 0
+    call_count: int = 0
+    refreshed_at: Optional[dt.datetime] = utc_field()
