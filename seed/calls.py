@@ -49,6 +49,9 @@ AGENT_TYPE_CUM = (35, 70, 85, 95, 100)
 OB_TYPES = ("upsell", "campaign", "renewal")
 OB_TYPE_CUM = (45, 80, 100)
 SAMPLED_SHARE = 0.02  # connected calls sampled for review also carry a transcript
+# Every connected call of the last five weeks carries one too, so this and last ISO week's review queue
+# (SPEC §4: a transcript for sampled calls) always has something to read.
+TRANSCRIPT_RECENT_DAYS = 35
 CALL_SHARES = (0.60, 0.22, 0.18)  # managers, maintenance agents, OB agents
 
 
@@ -92,6 +95,7 @@ class CallGen:
         self.evaluated: list[CallInfo] = []
         self.recent: list[CallInfo] = []
         as_of = ctx.as_of
+        self.transcripts_from = ctx.as_of_start - dt.timedelta(days=TRANSCRIPT_RECENT_DAYS)
         self.window_days = [as_of - dt.timedelta(days=d) for d in range(ctx.scale.call_days, 0, -1)]
         weights = [1.0 if is_working_day(d) else 0.25 for d in self.window_days]
         cum: list[float] = []
@@ -145,7 +149,7 @@ class CallGen:
             duration = r.randint(8, 60)
         if outcome in ("connected", "refused", "callback_requested"):
             recording = f"rec/{ctx.local_day(started):%Y/%m/%d}/CL{cid:09d}.mp3"
-        if outcome == "connected" and (evaluated or r.random() < SAMPLED_SHARE):
+        if outcome == "connected" and (evaluated or r.random() < SAMPLED_SHARE or started >= self.transcripts_from):
             text = transcript(
                 self.trng,
                 call_type=call_type,
