@@ -35,6 +35,8 @@ bench: install
 	$(PY) -m tests.bench.bench_tiers
 	$(PY) -m tests.bench.bench_reception
 	$(PY) -m tests.bench.bench_qa
+	$(PY) -m tests.bench.bench_assignment
+	$(PY) -m tests.bench.bench_imports
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,9 @@
 """Admin: users, the audit log, reference data, jobs and (in demo mode) the demo reset."""
 
+from console.ui import guard  # first: a deep link shows the login form and nothing else
+
+user = guard(page="admin")
+
 import streamlit as st
 
 from console.admin import (
@@ -21,7 +25,6 @@ from console.ui import fmt_local, guard, pager, session, show_error
 from console.ui.jobs import follow_job
 from models.people import DEPARTMENTS
 
-user = guard(page="admin")
 actor = user.actor
 st.title(t("Admin"))
 tab_users, tab_audit, tab_ref, tab_jobs, tab_imports = st.tabs(

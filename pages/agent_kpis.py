@@ -7,6 +7,11 @@ Agents and client managers see their own figures, team leads their team, supervi
 
 from __future__ import annotations
 
+from console.ui import guard  # first: a deep link shows the login form and nothing else
+
+user = guard(page="agent_kpis")
+
+
 import datetime as dt
 
 import altair as alt
@@ -33,7 +38,6 @@ from console.qa.kpis import (
 from console.timeutil import today_local
 from console.ui import guard, now_utc, pager, session, show_error
 
-user = guard(page="agent_kpis")
 actor = user.actor
 role = actor.role
 today = today_local()

@@ -7,6 +7,11 @@ own team, supervisors any team; agents and client managers see their own evaluat
 
 from __future__ import annotations
 
+from console.ui import guard  # first: a deep link shows the login form and nothing else
+
+user = guard(page="call_qa")
+
+
 import datetime as dt
 
 import pandas as pd
@@ -64,7 +69,6 @@ from console.ui.qa import (
     status_text,
 )
 
-user = guard(page="call_qa")
 actor = user.actor
 role = actor.role
 now = now_utc()

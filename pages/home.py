@@ -1,5 +1,9 @@
 """Home: the figures that matter to the logged-in role, each linking to its page."""
 
+from console.ui import guard  # first: a deep link shows the login form and nothing else
+
+user = guard(page="home")
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -10,7 +14,6 @@ from console.permissions import pages_for
 from console.timeutil import today_local
 from console.ui import fmt_local, guard, session
 
-user = guard(page="home")
 today = today_local()
 with session() as s:
     figures = home_figures(session=s, actor=user.actor, today=today)

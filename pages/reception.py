@@ -6,6 +6,11 @@ Every rule lives in console/reception; this page reads widgets, calls one servic
 
 from __future__ import annotations
 
+from console.ui import guard  # first: a deep link shows the login form and nothing else
+
+user = guard(page="reception")
+
+
 import datetime as dt
 import re
 
@@ -65,7 +70,6 @@ from console.reception import (
 from console.timeutil import local_datetime, local_to_utc, today_local
 from console.ui import engine, fmt_local, guard, now_utc, session, show_error
 
-user = guard(page="reception")
 actor = user.actor
 role = actor.role
 is_sup = actor.is_supervisor

@@ -4,6 +4,11 @@ calls one service and draws what comes back."""
 
 from __future__ import annotations
 
+from console.ui import guard  # first: a deep link shows the login form and nothing else
+
+user = guard(page="tiers")
+
+
 import datetime as dt
 import hashlib
 import json
@@ -54,7 +59,6 @@ from console.timeutil import today_local
 from console.ui import fmt_local, guard, now_utc, pager, session, show_error
 from console.ui.jobs import follow_job
 
-user = guard(page="tiers")
 actor = user.actor
 is_sup = actor.is_supervisor
 today = today_local()
