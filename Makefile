@@ -37,6 +37,7 @@ bench: install
 	$(PY) -m tests.bench.bench_qa
 	$(PY) -m tests.bench.bench_assignment
 	$(PY) -m tests.bench.bench_imports
+	$(PY) -m tests.bench.bench_customers
 
 lint: install
 	$(VENV)/bin/ruff check .

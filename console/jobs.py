@@ -239,6 +239,7 @@ JOB_MODULES = (
     "console.qa",
     "console.reception",
     "console.imports",
+    "console.customers",
 )
 
 

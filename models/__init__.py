@@ -2,7 +2,7 @@
 
 from models.assignment import Assignment, AssignmentBatch
 from models.base import UTCDateTime, metadata
-from models.customers import Call, Contact, Customer, Purchase
+from models.customers import Call, Contact, Customer, CustomerGap, Purchase
 from models.people import Staff, Team, User
 from models.qa import (
     CalibrationParticipant,
@@ -49,6 +49,7 @@ __all__ = [
     "CoachingNote",
     "Contact",
     "Customer",
+    "CustomerGap",
     "Department",
     "DisciplineEvent",
     "DisciplineRule",

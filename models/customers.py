@@ -118,3 +118,24 @@ class Contact(SQLModel, table=True):
     outcome: Optional[str] = Field(default=None, max_length=24)
     stream: Optional[str] = Field(default=None, max_length=16)
     call_id: Optional[int] = Field(default=None, foreign_key="call.id", unique=True)
+
+
+class CustomerGap(SQLModel, table=True):
+    """A coverage gap of one customer as of the last computation (console.customers.gaps, issue 7).
+
+    The six gap rules run over every customer; their result is kept here so Home, the gap lists and the
+    search filter read it by index instead of re-running the rules over 200,000 customers on each page view.
+    The whole table is rebuilt by each computation; ``position`` is the list order within a kind
+    (highest tier first, then the oldest gap, then the code).
+    """
+
+    __table_args__ = (Index("ix_customergap_kind_position", "kind", "position"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)
+    customer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    position: int
+    since: Optional[dt.date] = None
+    computed_at: dt.datetime = utc_field(nullable=False)
