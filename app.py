@@ -4,7 +4,7 @@ import streamlit as st
 
 from console.i18n import t
 from console.permissions import pages_for
-from console.ui import apply_language, require_login, sidebar
+from console.ui import apply_language, require_login, sidebar, take_requested_page
 
 st.set_page_config(page_title="VIP Operations Console", page_icon=":material/diamond:", layout="wide")
 apply_language()
@@ -28,6 +28,12 @@ pages = [
     if key in allowed
 ]
 current = st.navigation(pages, position="hidden")
+requested = take_requested_page()  # a link opened before logging in: go there now
+if requested:
+    path, params = requested
+    target = next((p for p in pages if p.url_path == path), None)
+    if target is not None and (target.url_path != current.url_path or params):
+        st.switch_page(target, query_params=params)
 with st.sidebar:
     st.markdown(f"**{t('VIP Operations Console')}**")
     for page in pages:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -34,6 +35,7 @@ K_LAST = "auth.last_activity"
 K_EXPIRED = "auth.expired"
 K_FAILS = "auth.demo_failures"
 K_LANG = "ctx.lang"
+K_NEXT = "auth.next"  # the page and query parameters asked for before logging in
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,7 @@ def require_login() -> CurrentUser:
     apply_language()
     user = _current_user()
     if user is None:
+        _remember_requested_page()
         login_form()
         st.stop()
     assert user is not None
@@ -224,6 +227,24 @@ def require_login() -> CurrentUser:
         change_password_form(user, key="forced")
         st.stop()
     return user
+
+
+def _remember_requested_page() -> None:
+    """Keep the URL's page and query parameters (e.g. /customers?customer=C1) for after the login."""
+    if K_NEXT in st.session_state:
+        return
+    try:
+        path = urlparse(st.context.url or "").path.strip("/").split("/")[-1]
+    except Exception:  # noqa: BLE001 - no URL (AppTest): nothing to remember
+        path = ""
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    if path or params:
+        st.session_state[K_NEXT] = (path, params)
+
+
+def take_requested_page() -> tuple[str, dict[str, list[str]]] | None:
+    """The page asked for before logging in, once."""
+    return st.session_state.pop(K_NEXT, None)
 
 
 def guard(roles: tuple[str, ...] | frozenset[str] | None = None, *, page: str | None = None) -> CurrentUser:

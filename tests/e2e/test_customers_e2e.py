@@ -73,3 +73,23 @@ def test_search_by_phone_open_the_timeline_and_follow_a_link_to_the_evaluation(p
     # Call QA opened on that evaluation: its "Open an evaluation" box holds it.
     chosen = by_key(page, "call_qa.eval_pick").get_by_role("combobox")
     expect(chosen).to_have_value(re.compile(rf"^#{eval_id}\b"), timeout=30_000)
+
+
+def test_a_customer_link_opened_before_login_lands_on_that_customer(page, server):
+    """A link such as /customers?customer=CODE, opened in a new tab, asks to log in and then opens it."""
+    import sqlite3
+
+    from playwright.sync_api import expect
+
+    con = sqlite3.connect(server.db_path)
+    code, name = con.execute(
+        "SELECT code, name FROM customer WHERE tier_rank >= 3 AND is_training = 0 LIMIT 1"
+    ).fetchone()
+    con.close()
+    page.goto(f"{server.url}/customers?customer={code}")
+    page.get_by_role("textbox", name="Username").fill("admin")
+    page.get_by_role("textbox", name="Password").fill("demo")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text(code).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(name).first).to_be_visible(timeout=30_000)
+    assert f"customer={code}" in page.url
