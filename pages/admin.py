@@ -225,81 +225,80 @@ with tab_audit:
 with tab_ref:
     with session() as s:
         ref = reference_tables(session=s, actor=actor, today=today_local())
-    st.subheader(t("Tier ladder"))
-    st.dataframe(
-        ref["tiers"],
-        hide_index=True,
-        column_config={
-            "rank": t("Rank"),
-            "name": t("Name"),
-            "spend_yuan": st.column_config.NumberColumn(t("Spend ≥ (¥)"), format="localized"),
-            "purchases": t("Purchases ≥"),
-            "both": t("Both required"),
-            "ratio": t("VIPs per manager"),
-            "units": t("Units"),
-            "contact_days": t("Contact every (days)"),
-            "effective_from": t("Effective from"),
-        },
-        key="admin.ref_tiers",
-    )
-    st.subheader(t("Scorecards"))
-    st.dataframe(
-        ref["scorecards"],
-        hide_index=True,
-        column_config={
-            "name": t("Name"),
-            "stream": t("Stream"),
-            "version": t("Version"),
-            "status": t("Status"),
-            "pass_mark": t("Pass mark"),
-            "sections": t("Sections"),
-            "items": t("Items"),
-        },
-        key="admin.ref_cards",
-    )
-    st.subheader(t("Reception levels"))
-    st.dataframe(
-        ref["levels"],
-        hide_index=True,
-        column_config={
-            "level": t("Level"),
-            "name": t("Name"),
-            "applies_to": t("Applies to"),
-            "reinforcements": t("Reinforcements"),
-            "on_duty": t("On duty"),
-            "shift_groups": t("Shift groups"),
-            "rotation_hours": t("Rotation (h)"),
-            "posts": t("Posts"),
-            "post_list": t("Guard posts"),
-        },
-        key="admin.ref_levels",
-    )
-    st.subheader(t("Checklist templates"))
-    st.dataframe(
-        ref["templates"],
-        hide_index=True,
-        column_config={
-            "code": t("Code"),
-            "name": t("Name"),
-            "version": t("Version"),
-            "status": t("Status"),
-            "items": t("Items"),
-        },
-        key="admin.ref_templates",
-    )
-    st.subheader(t("Discipline rules"))
-    st.dataframe(
-        ref["discipline"],
-        hide_index=True,
-        column_config={
-            "code": t("Code"),
-            "category": t("Category"),
-            "rule": t("Rule"),
-            "points": t("Points"),
-            "source": t("Source"),
-        },
-        key="admin.ref_discipline",
-    )
+    # (heading, table, column labels) of each reference table; "spend_yuan" is money.
+    reference_views = [
+        (
+            "Tier ladder",
+            "tiers",
+            {
+                "rank": "Rank",
+                "name": "Name",
+                "spend_yuan": "Spend ≥ (¥)",
+                "purchases": "Purchases ≥",
+                "both": "Both required",
+                "ratio": "VIPs per manager",
+                "units": "Units",
+                "contact_days": "Contact every (days)",
+                "effective_from": "Effective from",
+            },
+        ),
+        (
+            "Scorecards",
+            "scorecards",
+            {
+                "name": "Name",
+                "stream": "Stream",
+                "version": "Version",
+                "status": "Status",
+                "pass_mark": "Pass mark",
+                "sections": "Sections",
+                "items": "Items",
+            },
+        ),
+        (
+            "Reception levels",
+            "levels",
+            {
+                "level": "Level",
+                "name": "Name",
+                "applies_to": "Applies to",
+                "reinforcements": "Reinforcements",
+                "on_duty": "On duty",
+                "shift_groups": "Shift groups",
+                "rotation_hours": "Rotation (h)",
+                "posts": "Posts",
+                "post_list": "Guard posts",
+            },
+        ),
+        (
+            "Checklist templates",
+            "templates",
+            {
+                "code": "Code",
+                "name": "Name",
+                "version": "Version",
+                "status": "Status",
+                "items": "Items",
+            },
+        ),
+        (
+            "Discipline rules",
+            "discipline",
+            {
+                "code": "Code",
+                "category": "Category",
+                "rule": "Rule",
+                "points": "Points",
+                "source": "Source",
+            },
+        ),
+    ]
+    for heading, table, labels in reference_views:
+        st.subheader(t(heading))
+        config = {col: t(label) for col, label in labels.items()}
+        if "spend_yuan" in config:
+            config["spend_yuan"] = st.column_config.NumberColumn(t("Spend ≥ (¥)"), format="localized")
+        st.dataframe(ref[table], hide_index=True, column_config=config, key=f"admin.ref_{table}")
 
 with tab_jobs:
     with session() as s:
