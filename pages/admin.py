@@ -293,9 +293,9 @@ with tab_ref:
             },
         ),
     ]
-    for heading, table, labels in reference_views:
+    for heading, table, column_labels in reference_views:
         st.subheader(t(heading))
-        config = {col: t(label) for col, label in labels.items()}
+        config = {col: t(label) for col, label in column_labels.items()}
         if "spend_yuan" in config:
             config["spend_yuan"] = st.column_config.NumberColumn(t("Spend ≥ (¥)"), format="localized")
         st.dataframe(ref[table], hide_index=True, column_config=config, key=f"admin.ref_{table}")
