@@ -17,27 +17,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from console.tiers.common import ladder_on, qualified_case, qualified_rank, units_by_rank, window_bounds
+from console.tiers.common import ladder_on, units_by_rank, window_bounds
 from console.tiers.engine import (
     FLAG_LIST_LIMIT,
-    REASON_EXPIRED,
-    REASON_INITIAL,
-    REASON_QUALIFIED,
-    _assignment_row,
-    _event_row,
+    EvaluationResult,
     _stamp,
-    _states,
-    _write_updates,
     capacity_flags,
+    evaluate_chunk,
     newest_event_at,
-    plan_change,
 )
 from console.timeutil import local_date, utcnow
-from models import Assignment, Customer, Purchase, TierChange
 
 CHUNK = 900
 
@@ -124,79 +116,16 @@ def _evaluate_part(
     out: Effects,
     added: dict[int, int],
 ) -> None:
-    agg = (
-        select(
-            Purchase.customer_id.label("cid"),
-            func.count().label("cnt"),
-            func.sum(Purchase.amount_fen).label("spend"),
-        )
-        .where(Purchase.customer_id.in_(ids), Purchase.at >= lo_at, Purchase.at < hi_at)  # type: ignore[attr-defined]
-        .group_by(Purchase.customer_id)
-        .subquery()
-    )
-    cnt = func.coalesce(agg.c.cnt, 0)
-    spend = func.coalesce(agg.c.spend, 0)
-    q = qualified_case(ladder, cnt, spend)
-    has_event = exists().where(TierChange.customer_id == Customer.id)
-    needs = or_(
-        and_(Customer.override_rank.is_(None), q > Customer.tier_rank),  # type: ignore[union-attr]
-        and_(Customer.override_rank.is_not(None), Customer.override_until <= as_of),  # type: ignore[union-attr,operator]
-    )
-    candidates = session.execute(
-        select(Customer.id, cnt, spend, Customer.created_at, has_event)
-        .select_from(Customer)
-        .outerjoin(agg, agg.c.cid == Customer.id)
-        .where(Customer.id.in_(ids))  # type: ignore[union-attr]
-        .where(or_(~has_event, and_(Customer.supreme == False, needs)))  # noqa: E712
-    ).all()
-    if not candidates:
-        return
-    states = _states(session, [row[0] for row in candidates], lock=True)
-    events: list[dict[str, Any]] = []
-    assignments: list[dict[str, Any]] = []
-    updates: list[tuple[Any, dict[str, Any]]] = []
-    for cid, count, total_fen, created_at, had_event in candidates:
-        state = states.get(cid)
-        if state is None:
-            continue
-        if not had_event:
-            first_at = min(created_at, stamp) if created_at is not None else stamp
-            events.append(_event_row(cid, None, state.tier_rank, "initial", first_at, None, REASON_INITIAL))
-            out.initial += 1
-        if state.supreme:
-            continue
-        qualified = qualified_rank(ladder, int(count), int(total_fen))
-        old = state.tier_rank
-        if state.override_rank is not None:
-            if state.override_until is None or state.override_until > as_of:
-                continue
-            new, kind = qualified, "override_expired"
-            reason = REASON_EXPIRED.format(date=state.override_until.isoformat())
-            effects = plan_change(state, new, stamp, units, clear_override=True)
-            out.expired += 1
-        elif qualified > old:
-            new, kind, reason = qualified, "upgrade", REASON_QUALIFIED
-            effects = plan_change(state, new, stamp, units)
-            out.upgrades += 1
-        else:
-            continue
-        if old == 0 and new > 0 and state.manager_id is None:
-            out.new_vips += 1
-            out.new_vip_ids.append(int(cid))
-        events.append(_event_row(cid, old, new, kind, stamp, None, reason))
-        if len(out.changes) < FLAG_LIST_LIMIT:
-            out.changes.append({"customer_id": int(cid), "from_rank": old, "to_rank": new, "kind": kind})
-        updates.append((state, effects.values))
-        if effects.unassigned_from is not None:
-            assignments.append(_assignment_row(cid, effects.unassigned_from, stamp, None))
-        if effects.level_flag is not None:
-            out.level_flags.append(effects.level_flag)
-        if effects.units_delta and state.manager_id is not None:
-            added[state.manager_id] = added.get(state.manager_id, 0) + effects.units_delta
-    if events:
-        session.execute(insert(TierChange.__table__), events)  # type: ignore[attr-defined]
-        out.events += len(events)
-    if updates:
-        _write_updates(session, updates)
-    if assignments:
-        session.execute(insert(Assignment.__table__), assignments)  # type: ignore[attr-defined]
+    """The tier engine's own evaluation, for exactly these customers and without a review (no downgrades)."""
+    part = EvaluationResult(as_of=as_of.isoformat(), at=stamp.isoformat())
+    evaluate_chunk(session, part, ladder, units, 0, 0, lo_at, hi_at, as_of, stamp, None, ids=ids)
+    out.initial += part.initial
+    out.upgrades += part.upgrades
+    out.expired += part.expired
+    out.events += part.events
+    out.new_vips += part.new_vips
+    out.new_vip_ids.extend(part.new_vip_ids[: max(0, FLAG_LIST_LIMIT - len(out.new_vip_ids))])
+    out.changes.extend(part.change_list[: max(0, FLAG_LIST_LIMIT - len(out.changes))])
+    out.level_flags.extend(part.level_flags)
+    for manager_id, delta in part.units_added.items():
+        added[int(manager_id)] = added.get(int(manager_id), 0) + delta

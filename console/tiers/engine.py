@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -309,6 +309,9 @@ class EvaluationResult:
     units_added: dict[str, int] = field(default_factory=dict)
     last_id: int = 0
     initial_through: int = 0
+    new_vips: int = 0  # Member -> VIP without a manager: their binding SLA clock started
+    new_vip_ids: list[int] = field(default_factory=list)
+    change_list: list[dict[str, Any]] = field(default_factory=list)  # the first changes, for display
 
     @property
     def changes(self) -> int:
@@ -369,7 +372,7 @@ def evaluate(
             if hi is None:
                 s.rollback()
                 break
-            _evaluate_chunk(s, result, ladder, units, result.last_id, hi, lo_at, hi_at, as_of, stamp, by_user_id)
+            evaluate_chunk(s, result, ladder, units, result.last_id, hi, lo_at, hi_at, as_of, stamp, by_user_id)
             result.last_id = int(hi)
             result.customers += n
             _save_checkpoint_in(s, job_id, result)
@@ -419,7 +422,7 @@ def _initial_through(engine: Engine) -> int:
     return known if known <= top else 0
 
 
-def _evaluate_chunk(
+def evaluate_chunk(
     session: Session,
     result: EvaluationResult,
     ladder: list[TierRule],
@@ -431,15 +434,23 @@ def _evaluate_chunk(
     as_of: dt.date,
     stamp: dt.datetime,
     by_user_id: int | None,
+    *,
+    ids: Sequence[int] | None = None,
 ) -> None:
-    """Decide and write the changes of customers with lo < id <= hi."""
+    """Decide and write the changes of customers with lo < id <= hi (or, with ids, of exactly those customers)."""
+    if ids is None:
+        in_purchases = and_(Purchase.customer_id > lo, Purchase.customer_id <= hi)
+        in_customers = and_(Customer.id > lo, Customer.id <= hi)
+    else:
+        in_purchases = Purchase.customer_id.in_(ids)  # type: ignore[attr-defined]
+        in_customers = Customer.id.in_(ids)  # type: ignore[union-attr]
     agg = (
         select(
             Purchase.customer_id.label("cid"),
             func.count().label("cnt"),
             func.sum(Purchase.amount_fen).label("spend"),
         )
-        .where(Purchase.customer_id > lo, Purchase.customer_id <= hi, Purchase.at >= lo_at, Purchase.at < hi_at)
+        .where(in_purchases, Purchase.at >= lo_at, Purchase.at < hi_at)
         .group_by(Purchase.customer_id)
         .subquery()
     )
@@ -457,7 +468,7 @@ def _evaluate_chunk(
         select(Customer.id, cnt, spend, Customer.created_at, has_event)
         .select_from(Customer)
         .outerjoin(agg, agg.c.cid == Customer.id)
-        .where(Customer.id > lo, Customer.id <= hi)
+        .where(in_customers)
         .where(
             or_(
                 and_(Customer.supreme == False, or_(*needs)),  # noqa: E712
@@ -503,6 +514,12 @@ def _evaluate_chunk(
             result.downgrades += 1
         else:
             continue
+        if old == 0 and new > 0 and state.manager_id is None:
+            result.new_vips += 1
+            if len(result.new_vip_ids) < FLAG_LIST_LIMIT:
+                result.new_vip_ids.append(int(cid))
+        if len(result.change_list) < FLAG_LIST_LIMIT:
+            result.change_list.append({"customer_id": int(cid), "from_rank": old, "to_rank": new, "kind": kind})
         events.append(_event_row(cid, old, new, kind, stamp, by_user_id if kind != "upgrade" else None, reason))
         updates.append((state, effects.values))
         if effects.unassigned_from is not None:
